@@ -1,0 +1,6 @@
+"""Entry point of `python -m indexing`."""
+
+from indexing.cli import main
+
+if __name__ == "__main__":
+    main()
