@@ -1,0 +1,86 @@
+"""The evaluation report written to docs/evaluation.md."""
+
+from __future__ import annotations
+
+import datetime as dt
+import platform
+from pathlib import Path
+
+from rankers.train import Experiment, feature_importance
+from sample_data.online_retail import RetailData
+
+
+def format_time(timestamp: float) -> str:
+    """Format epoch seconds as a UTC date and time."""
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def metrics_table(experiment: Experiment) -> str:
+    """Render the three rankings' metrics as a Markdown table."""
+    rows = [
+        ("(a) Elasticsearch order", experiment.evaluation.retrieval),
+        ("(b) model without user features", experiment.evaluation.non_personalized),
+        ("(c) personalized model", experiment.evaluation.personalized),
+    ]
+    lines = ["| ranking | queries | MRR | NDCG@10 | Recall@10 |", "|---|---:|---:|---:|---:|"]
+    for name, m in rows:
+        lines.append(f"| {name} | {m.queries} | {m.mrr:.4f} | {m.ndcg_at_10:.4f} | {m.recall_at_10:.4f} |")
+
+    return "\n".join(lines)
+
+
+def write_report(
+    experiment: Experiment, retail: RetailData, path: Path, command: str, window_size: int
+) -> str:
+    """Write the Markdown evaluation report to `path` and return its text."""
+    split = experiment.split
+    evaluation = experiment.evaluation
+    importance = feature_importance(experiment.personalized)
+    importance_lines = "\n".join(f"| {name} | {gain:,.1f} |" for name, gain in importance.items())
+
+    text = f"""# Offline evaluation
+
+Written by `{command}` on {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")}
+({platform.machine()}, Python {platform.python_version()}).
+
+## Data and method
+
+- Data: UCI Online Retail ({len(retail.purchases):,} purchase lines of {retail.report.users:,} known
+  customers, {len(retail.catalog):,} products), {format_time(retail.time_range[0])} to
+  {format_time(retail.time_range[1])}.
+- Time split: purchases before {format_time(split.train_start)} only build state; the train slice
+  runs to {format_time(split.test_start)}; the test slice is the rest, to {format_time(split.end)}.
+  The item model (collaborative-filtering factors, text vectors) is fitted on the purchases before
+  the train slice.
+- Queries: every invoice of a returning customer in the train or test slice gives up to two searches.
+  Each query is derived from a purchased product's title by a fixed rule (`rankers/queries.py`): the
+  last word that is not a colour, size or filler word, with the word before it for about half of them
+  ("holder", "light holder").
+- Candidates: the top {window_size} Elasticsearch results for the query (BM25 on the title, the same query the API sends).
+  A candidate's grade is 1 when the customer bought it in that invoice, 0 otherwise.
+- Features are computed from the state just before the invoice, by the same code the API uses.
+- Test groups: {experiment.test_groups:,}, of which {experiment.test_groups_with_relevant:,} have a
+  purchased item among the candidates; groups without one score 0 for every ranking.
+
+## Results on the test slice
+
+{metrics_table(experiment)}
+
+Per query (NDCG@10, personalized model against Elasticsearch order): {evaluation.wins:,} wins,
+{evaluation.losses:,} losses, {evaluation.ties:,} ties.
+
+Training: {experiment.train_groups:,} train groups; best iteration
+{experiment.training["personalized"]["best_iteration"]} (personalized) and
+{experiment.training["non_personalized"]["best_iteration"]} (without user features), chosen by early
+stopping on the newest 20 % of the train slice.
+
+## Feature importance (personalized model, total gain)
+
+| feature | gain |
+|---|---:|
+{importance_lines}
+"""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+    return text
