@@ -44,6 +44,7 @@ class Settings(BaseSettings):
     popularity_half_life_days: float = Field(30.0, gt=0)
     queue_name: str = "tailor"
     # Approximate cap on stream entries (XADD MAXLEN ~); older entries are trimmed, not archived.
+    # A purchase event took about 165 bytes of stream memory (Redis 7.0), so the default is about 330 MB.
     stream_max_len: int = Field(2_000_000, ge=1000)
     # Events read from the stream per XREADGROUP call and applied together.
     consumer_batch_size: int = Field(1000, ge=1)

@@ -1,0 +1,1 @@
+"""Event intake and background jobs: schema, Redis stream, consumer, RQ jobs and history import."""
