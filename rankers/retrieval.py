@@ -34,7 +34,14 @@ def build_query(query: str) -> dict[str, Any]:
     """
     text = query.strip()
     if not text:
-        return {"match_all": {}}
+        # Browsing without a query lists the best sellers first.
+        return {
+            "function_score": {
+                "query": {"match_all": {}},
+                "field_value_factor": {"field": "times_sold", "modifier": "log1p", "missing": 0},
+                "boost_mode": "replace",
+            }
+        }
 
     return {
         "bool": {

@@ -1,0 +1,1 @@
+"""The HTTP API: personalized search, event intake and health checks."""
