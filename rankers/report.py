@@ -45,34 +45,32 @@ Written by `{command}` on {dt.datetime.now(dt.UTC).strftime("%Y-%m-%d")}
 
 ## Data and method
 
-- Data: UCI Online Retail ({len(retail.purchases):,} purchase lines of {retail.report.users:,} known
-  customers, {len(retail.catalog):,} products), {format_time(retail.time_range[0])} to
-  {format_time(retail.time_range[1])}.
-- Time split: purchases before {format_time(split.train_start)} only build state; the train slice
-  runs to {format_time(split.test_start)}; the test slice is the rest, to {format_time(split.end)}.
-  The item model (collaborative-filtering factors, text vectors) is fitted on the purchases before
+- Data: UCI Online Retail: {len(retail.purchases):,} purchase lines of {retail.report.users:,} known customers
+  and {len(retail.catalog):,} products, from {format_time(retail.time_range[0])} to {format_time(retail.time_range[1])}.
+- Time split: purchases before {format_time(split.train_start)} only build state. The train slice runs
+  from then to {format_time(split.test_start)}, and the test slice from then to {format_time(split.end)}.
+  The item model (collaborative-filtering factors and text vectors) is fitted on the purchases before
   the train slice.
 - Queries: every invoice of a returning customer in the train or test slice gives up to two searches.
   Each query is derived from a purchased product's title by a fixed rule (`rankers/queries.py`): the
   last word that is not a colour, size or filler word, with the word before it for about half of them
   ("holder", "light holder").
-- Candidates: the top {window_size} Elasticsearch results for the query (BM25 on the title, the same query the API sends).
-  A candidate's grade is 1 when the customer bought it in that invoice, 0 otherwise.
+- Candidates: the top {window_size} Elasticsearch results for the query (BM25 on the title, the same
+  request the API sends). A candidate's grade is 1 when the customer bought it in that invoice, else 0.
 - Features are computed from the state just before the invoice, by the same code the API uses.
-- Test groups: {experiment.test_groups:,}, of which {experiment.test_groups_with_relevant:,} have a
-  purchased item among the candidates; groups without one score 0 for every ranking.
+- Test groups: {experiment.test_groups:,}, of which {experiment.test_groups_with_relevant:,} have a purchased
+  item among the candidates. Groups without one score 0 for every ranking.
 
 ## Results on the test slice
 
 {metrics_table(experiment)}
 
-Per query (NDCG@10, personalized model against Elasticsearch order): {evaluation.wins:,} wins,
-{evaluation.losses:,} losses, {evaluation.ties:,} ties.
+Per query (NDCG@10 of the personalized model against Elasticsearch order): {evaluation.wins:,} wins,
+{evaluation.losses:,} losses and {evaluation.ties:,} ties.
 
-Training: {experiment.train_groups:,} train groups; best iteration
-{experiment.training["personalized"]["best_iteration"]} (personalized) and
-{experiment.training["non_personalized"]["best_iteration"]} (without user features), chosen by early
-stopping on the newest 20 % of the train slice.
+Training used {experiment.train_groups:,} train groups. Early stopping on the newest 20 % of the train
+slice chose {experiment.training["personalized"]["best_iteration"]} trees for the personalized model and
+{experiment.training["non_personalized"]["best_iteration"]} for the model without user features.
 
 ## Feature importance (personalized model, total gain)
 

@@ -16,7 +16,7 @@ from elasticsearch import ApiError, Elasticsearch, NotFoundError, TransportError
 from rankers import feature_store
 from rankers.features import build_feature_vectors
 from rankers.registry import RankingModel
-from rankers.retrieval import Candidate, build_search_body, parse_hits
+from rankers.retrieval import RESPONSE_FILTER, Candidate, build_search_body, parse_hits
 from rankers.schema import SCHEMA
 from search_api.params import SearchParams
 from settings import Settings
@@ -149,6 +149,7 @@ def retrieve(es: Elasticsearch, settings: Settings, query: str, size: int) -> tu
             index=settings.index_alias,
             body=build_search_body(query, size),
             include_named_queries_score=True,
+            filter_path=RESPONSE_FILTER,
         )
     except NotFoundError as error:
         raise RetrievalUnavailable(
@@ -157,9 +158,10 @@ def retrieve(es: Elasticsearch, settings: Settings, query: str, size: int) -> tu
     except (TransportError, ApiError) as error:
         raise RetrievalUnavailable(f"Elasticsearch at {settings.es_url} failed: {error}") from error
 
-    hits = response["hits"]
+    # The response filter drops `hits.hits` entirely when nothing matched.
+    hits = response.get("hits", {})
 
-    return parse_hits(hits["hits"]), int(hits["total"]["value"])
+    return parse_hits(hits.get("hits", [])), int(hits.get("total", {}).get("value", 0))
 
 
 def personalization_blocker(
