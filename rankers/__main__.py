@@ -39,6 +39,8 @@ def cli(verbose: bool) -> None:
         level=logging.DEBUG if verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    # Training sends thousands of searches; one log line each would bury the results.
+    logging.getLogger("elastic_transport").setLevel(logging.DEBUG if verbose else logging.WARNING)
 
 
 @cli.command()

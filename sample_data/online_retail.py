@@ -133,7 +133,7 @@ def load_online_retail(files: DatasetFiles | None = None, *, settings: Settings 
             frames.catalog["title"].tolist(),
             frames.catalog["price"].tolist(),
             frames.catalog["first_sold"].tolist(),
-            frames.catalog["times_sold"].tolist(),
+            frames.catalog["times_sold"].tolist(), strict=False,
         )
     ]
 
@@ -147,7 +147,7 @@ def load_online_retail(files: DatasetFiles | None = None, *, settings: Settings 
             purchases_df["doc_id"].tolist(),
             purchases_df["quantity"].tolist(),
             purchases_df["price"].tolist(),
-            purchases_df["timestamp"].tolist(),
+            purchases_df["timestamp"].tolist(), strict=False,
         )
     ]
 

@@ -233,5 +233,5 @@ def test_function_score_field_value_factor(es: Elasticsearch, products: str) -> 
     hits = response["hits"]["hits"]
     assert [hit["_id"] for hit in hits] == ["red", "blue"]
     # Elasticsearch's log1p modifier is log10(1 + value).
-    for hit, popularity in zip(hits, (10, 1)):
+    for hit, popularity in zip(hits, (10, 1), strict=False):
         assert hit["_score"] == pytest.approx(text_scores[hit["_id"]] * math.log10(1 + popularity), rel=1e-5)
