@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import redis
@@ -22,8 +23,14 @@ def closed_port() -> int:
 
 
 @pytest.fixture
-def settings(redis_url_for_tests: str, unique_name: str) -> Settings:
-    return Settings(redis_url=redis_url_for_tests, index_alias=f"{unique_name}-alias", es_timeout_s=5.0)
+def settings(redis_url_for_tests: str, unique_name: str, tmp_path: Path) -> Settings:
+    # An empty model folder, so no model trained by the demo is found.
+    return Settings(
+        redis_url=redis_url_for_tests,
+        index_alias=f"{unique_name}-alias",
+        es_timeout_s=5.0,
+        model_dir=tmp_path / "models",
+    )
 
 
 @pytest.fixture
