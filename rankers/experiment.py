@@ -31,8 +31,8 @@ def run_experiment(
 ) -> Experiment:
     """Train the personalized and the non-personalized rankers and evaluate both on the test slice.
 
-    The item model sees only purchases before the train slice, so neither slice's features
-    are computed from the purchases they are labelled with.
+    The item model is fitted only on purchases before the train slice, so neither slice's
+    features are computed from the purchases they are labelled with.
     """
     split = TimeSplit.last_days(retail.time_range[1] + 1.0, train_days, test_days)
     titles = {p.doc_id: p.title for p in retail.catalog}

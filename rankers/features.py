@@ -94,7 +94,7 @@ def build_feature_vectors(
 
 
 def without_user_features(matrix: np.ndarray) -> np.ndarray:
-    """Return a copy with every user feature missing, as the non-personalized model sees it."""
+    """Return a copy with every user feature missing, as the non-personalized model is trained and scored."""
     masked = matrix.copy()
     masked[:, SCHEMA.user_columns()] = math.nan
 

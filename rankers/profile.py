@@ -14,7 +14,7 @@ EVENT_WEIGHTS: dict[str, float] = {
     "view": 0.1,
 }
 
-# Events whose price tells what the user is willing to pay.
+# Events whose price shows what the user is willing to pay.
 PRICE_EVENTS = frozenset({"purchase", "add_to_cart"})
 
 
@@ -109,8 +109,8 @@ class UserProfile:
 
     def _trim(self, max_items: int) -> None:
         # The memory budget keeps the items with the highest decayed weight.
-        kept = sorted(self.items.items(), key=lambda pair: pair[1].weight, reverse=True)[:max_items]
-        self.items = dict(kept)
+        heaviest = sorted(self.items.items(), key=lambda pair: pair[1].weight, reverse=True)[:max_items]
+        self.items = dict(heaviest)
 
     def to_json(self) -> str:
         """Serialize the profile compactly for storage in Redis."""

@@ -128,7 +128,14 @@ class ModelRegistry:
                 f"{SCHEMA.version!r}; retrain the model with `python -m rankers train`."
             )
 
-        booster = lgb.Booster(model_file=str(directory / "model.txt"))
+        try:
+            booster = lgb.Booster(model_file=str(directory / "model.txt"))
+        except lgb.basic.LightGBMError as error:
+            # LightGBMError derives from Exception only, so callers catching ModelError would miss it.
+            raise ModelError(
+                f"Model version {version!r} has an unreadable model.txt in {directory}: {error}; "
+                "retrain or re-save it."
+            ) from error
         item_model = ItemModel.load(directory)
 
         return RankingModel(version=version, booster=booster, item_model=item_model, metadata=metadata)

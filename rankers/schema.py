@@ -40,16 +40,16 @@ class FeatureSchema:
 SCHEMA = FeatureSchema(
     version="retail-v1",
     names=(
-        # What retrieval says about the candidate for this query.
+        # Retrieval scores of the candidate for this query.
         "retrieval_score",
         "retrieval_rank",
         "title_all_terms_score",
         "title_phrase_score",
         "title_fuzzy_score",
-        # What the shop knows about the item.
+        # Item statistics.
         "item_log_price",
         "item_popularity",
-        # What the shop knows about the user and the user's relation to the item.
+        # The user, and the user's history with the item.
         "user_log_purchases",
         "cf_affinity",
         "cf_max_similarity",

@@ -103,7 +103,7 @@ def select_queries(
     """Pick up to `per_invoice` (event_id, query) pairs from an invoice, the same way every run.
 
     Items are ordered by the SHA-1 of their event id, so the choice is fixed but unrelated to
-    the order of lines in the invoice; two items that give the same query make one group.
+    the order of lines in the invoice. Two items that give the same query make one group.
     """
     ordered = sorted(invoice, key=lambda p: hashlib.sha1(p.event_id.encode()).digest())
     chosen: dict[str, str] = {}
@@ -142,10 +142,10 @@ def build_groups(
 ) -> tuple[list[QueryGroup], list[QueryGroup]]:
     """Replay `purchases` and return the train and test query groups.
 
-    Each group is a purchase by a user who had bought before: its query is derived from the
-    purchased product's title, its candidates are what retrieval returns for that query, a
-    candidate's grade is 1 when the user bought it in that invoice and 0 otherwise, and its
-    features are computed from the state just before the invoice, so nothing leaks from it.
+    Each group is one purchase by a user who had bought before. Its query is derived from the
+    purchased product's title, and its candidates are what retrieval returns for that query.
+    A candidate's grade is 1 when the user bought it in that invoice and 0 otherwise. Features
+    are computed from the state just before the invoice, so the invoice does not leak into them.
     """
     invoices = list(iter_invoices(purchases))
 

@@ -25,7 +25,7 @@ logger = logging.getLogger(__name__)
 
 
 class RetrievalUnavailable(Exception):
-    """Elasticsearch could not answer, so there is nothing to rank."""
+    """Elasticsearch failed or timed out, so there are no candidates to rank."""
 
 
 @dataclass(frozen=True)
