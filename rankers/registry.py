@@ -133,8 +133,8 @@ class ModelRegistry:
         except lgb.basic.LightGBMError as error:
             # LightGBMError derives from Exception only, so callers catching ModelError would miss it.
             raise ModelError(
-                f"Model version {version!r} has an unreadable model.txt in {directory}: {error}; "
-                "retrain or re-save it."
+                f"Loading model version {version!r} from {directory / 'model.txt'} failed: {error}. "
+                "Retrain it with `python -m rankers train`."
             ) from error
         item_model = ItemModel.load(directory)
 
