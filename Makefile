@@ -53,6 +53,7 @@ test: install
 	devtools/services start
 	$(PY) -m pytest
 
-## lint: run ruff
+## lint: run ruff and mypy
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy indexing rankers search_api workers sample_data settings.py wsgi.py

@@ -73,7 +73,8 @@ def bulk_index(
                 _report(progress)
                 continue
 
-            seen_ids.add(doc_id)
+            # _check_doc_id rejected every doc_id that is not a non-empty string.
+            seen_ids.add(str(doc_id))
             yield {"_op_type": "index", "_index": index, "_id": doc_id, "_source": dict(doc)}
 
     succeeded = _run(es, actions(), chunk_size, failures, progress)

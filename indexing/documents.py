@@ -16,13 +16,22 @@ _RESERVED_SUGGEST_CHARS = str.maketrans("", "", "\x00\x1e\x1f")
 
 
 class ProductLike(Protocol):
-    """Fields of `sample_data.online_retail.Product` that a doc is made of."""
+    """Fields of `sample_data.online_retail.Product` that a doc is made of (read-only, so frozen dataclasses match)."""
 
-    doc_id: str
-    title: str
-    price: float
-    first_sold: float
-    times_sold: int
+    @property
+    def doc_id(self) -> str: ...
+
+    @property
+    def title(self) -> str: ...
+
+    @property
+    def price(self) -> float: ...
+
+    @property
+    def first_sold(self) -> float: ...
+
+    @property
+    def times_sold(self) -> int: ...
 
 
 def product_to_doc(product: ProductLike, popularity: float | None = None) -> dict[str, Any]:

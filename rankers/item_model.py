@@ -146,7 +146,7 @@ class ItemModel:
             # An item is not its own neighbour: repeat purchases have their own features.
             column = {doc_id: j for j, doc_id in enumerate(user.factor_row_doc_ids)}
             for k, position in enumerate(np.flatnonzero(with_factor)):
-                j = column.get(doc_ids[position])
+                j = column.get(doc_ids[int(position)])
                 if j is not None:
                     similarity[k, j] = -np.inf
             best = similarity.max(axis=1)
