@@ -5,7 +5,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: install services stop index import train eval bench demo test lint
+
+.PHONY: install services stop reset index import train eval bench demo test lint
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,13 +24,17 @@ services: install
 stop:
 	devtools/services stop
 
+## reset: stop the services and delete their data and the trained models, so the demo starts afresh
+reset: stop
+	rm -rf .run/redis .run/elasticsearch var/models
+
 ## index: build a new catalog index version and swap the alias to it
 index: services
 	$(PY) -m indexing build
 
 ## import: import the purchase history as events and consume them with a burst worker
 import: services
-	$(PY) -m workers import-history
+	$(PY) -m workers import-history --shift-to-now
 	$(PY) -m workers drain
 
 ## train: train, save and activate a ranking model

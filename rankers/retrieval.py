@@ -79,6 +79,9 @@ def build_search_body(query: str, size: int) -> dict[str, Any]:
     """Build the whole search request body for the top `size` candidates."""
     return {
         "query": build_query(query),
+        # Equal scores are common for short titles; doc_id breaks ties so every build of the
+        # index returns the same order, and training data is repeatable.
+        "sort": ["_score", {"doc_id": "asc"}],
         "size": size,
         "_source": SOURCE_FIELDS,
         "track_total_hits": True,

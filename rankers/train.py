@@ -19,7 +19,7 @@ from rankers.training_data import QueryGroup, TimeSplit, stack_groups
 
 logger = logging.getLogger(__name__)
 
-# Fixed seeds and one thread make training repeatable run to run.
+# Fixed seeds with `deterministic` make training repeatable for the same data and thread count.
 LAMBDARANK_PARAMS: dict[str, Any] = {
     "objective": "lambdarank",
     "metric": "ndcg",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Iterator
@@ -47,7 +48,13 @@ def cli(log_level: str | None) -> None:
     show_default=True,
     help="Purchases appended per Redis transaction.",
 )
-def import_history(until_text: str | None, limit: int | None, batch_size: int) -> None:
+@click.option(
+    "--shift-to-now",
+    is_flag=True,
+    help="Move every timestamp forward by the same amount so the last purchase happens now, "
+    "so events a storefront sends with today's time continue the history.",
+)
+def import_history(until_text: str | None, limit: int | None, batch_size: int, shift_to_now: bool) -> None:
     """Append the Online Retail purchases to the event stream as purchase events and schedule their consumption."""
     from sample_data.online_retail import load_online_retail
     from workers.importer import import_purchases, select_purchases
@@ -58,6 +65,11 @@ def import_history(until_text: str | None, limit: int | None, batch_size: int) -
 
     data = load_online_retail(settings=settings)
     purchases = list(select_purchases(data.purchases, until=until, limit=limit))
+    if shift_to_now and purchases:
+        # Every feature depends on time differences only, so a shifted history gives the same features.
+        shift_s = time.time() - data.time_range[1]
+        purchases = [dataclasses.replace(p, timestamp=p.timestamp + shift_s) for p in purchases]
+        click.echo(f"Timestamps shifted forward by {shift_s / 86400:,.1f} days so the history ends now.")
 
     started = time.perf_counter()
     with _redis_errors(settings), click.progressbar(length=len(purchases), label="Appending purchases") as bar:
