@@ -36,6 +36,18 @@ class FeatureSchema:
         }
 
 
+# Features that need a known user; without one they stay missing (NaN).
+USER_FEATURES = (
+    "user_log_purchases",
+    "cf_affinity",
+    "cf_max_similarity",
+    "text_affinity",
+    "price_distance",
+    "repeat_weight_share",
+    "repeat_purchases",
+    "days_since_item_event",
+)
+
 # Missing values are NaN and are never replaced by 0: LightGBM learns where they go.
 SCHEMA = FeatureSchema(
     version="retail-v1",
@@ -50,25 +62,7 @@ SCHEMA = FeatureSchema(
         "item_log_price",
         "item_popularity",
         # The user, and the user's history with the item.
-        "user_log_purchases",
-        "cf_affinity",
-        "cf_max_similarity",
-        "text_affinity",
-        "price_distance",
-        "repeat_weight_share",
-        "repeat_purchases",
-        "days_since_item_event",
+        *USER_FEATURES,
     ),
-    user_features=frozenset(
-        {
-            "user_log_purchases",
-            "cf_affinity",
-            "cf_max_similarity",
-            "text_affinity",
-            "price_distance",
-            "repeat_weight_share",
-            "repeat_purchases",
-            "days_since_item_event",
-        }
-    ),
+    user_features=frozenset(USER_FEATURES),
 )

@@ -24,6 +24,7 @@ from sample_data.online_retail import Product, Purchase, load_online_retail
 from settings import Settings
 from workers.consumer import consume
 from workers.events import validate_events
+from workers.importer import purchase_to_event
 from workers.stream import append_events
 
 PURCHASE_COUNT = 3000
@@ -68,18 +69,7 @@ def replayed(shop: Shop, settings: Settings) -> ReplayState:
 @pytest.fixture
 def consumed(shop: Shop, settings: Settings, redis_db: redis.Redis) -> redis.Redis:
     """Send the purchases through the real path: validate, append to the stream, consume into Redis."""
-    raw = [
-        {
-            "event_id": p.event_id,
-            "type": "purchase",
-            "timestamp": p.timestamp,
-            "user_id": p.user_id,
-            "doc_id": p.doc_id,
-            "quantity": p.quantity,
-            "price": p.price,
-        }
-        for p in shop.purchases
-    ]
+    raw = [purchase_to_event(p) for p in shop.purchases]
     events, rejected = validate_events(raw)
     assert rejected == []
     append_events(redis_db, events, settings)

@@ -30,6 +30,7 @@ from search_api.app import create_app
 from settings import Settings
 from workers.consumer import consume
 from workers.events import validate_events
+from workers.importer import purchase_to_event
 from workers.stream import append_events
 
 WINDOW = 20
@@ -131,18 +132,7 @@ def settings(alias: str, registry: ModelRegistry, redis_url_for_tests: str, uniq
 @pytest.fixture
 def shopper(shop: Shop, settings: Settings, redis_db: redis.Redis) -> str:
     """Write the shopper's profile the way production does: events into the stream, then the consumer."""
-    raw = [
-        {
-            "event_id": p.event_id,
-            "type": "purchase",
-            "timestamp": p.timestamp,
-            "user_id": p.user_id,
-            "doc_id": p.doc_id,
-            "quantity": p.quantity,
-            "price": p.price,
-        }
-        for p in shop.shopper_purchases
-    ]
+    raw = [purchase_to_event(p) for p in shop.shopper_purchases]
     events, rejected = validate_events(raw)
     assert rejected == []
     append_events(redis_db, events, settings)
