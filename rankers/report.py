@@ -72,6 +72,15 @@ Training used {experiment.train_groups:,} train groups. Early stopping on the ne
 slice chose {experiment.training["personalized"]["best_iteration"]} trees for the personalized model and
 {experiment.training["non_personalized"]["best_iteration"]} for the model without user features.
 
+## Limits of this evaluation
+
+- The queries are derived from the bought product's title, so retrieval nearly always finds it, and
+  the metrics measure how well each ranking orders the products that match. Queries typed by real
+  shoppers are noisier, and their bought item is not always retrieved.
+- Every product of the invoice that matches the query counts as relevant; products the customer
+  would have liked but did not buy count as irrelevant.
+- Only returning customers are evaluated: the API serves unknown users in retrieval order.
+
 ## Feature importance (personalized model, total gain)
 
 | feature | gain |
