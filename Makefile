@@ -20,13 +20,20 @@ install: $(VENV)/.installed
 services: install
 	devtools/services start
 
-## stop: stop the local services
+RUN_DIR := $(or $(TAILOR_RUN_DIR),$(CURDIR)/.run)
+MODEL_DIR := $(or $(TAILOR_MODEL_DIR),$(CURDIR)/var/models)
+
+## stop: stop a running demo's API and worker, then the local services
 stop:
+	@if [ -f "$(RUN_DIR)/supervisor/supervisord.pid" ] && kill -TERM "$$(cat "$(RUN_DIR)/supervisor/supervisord.pid")" 2>/dev/null; then \
+		echo "demo: stopping the API and the worker"; \
+		for _ in $$(seq 1 30); do kill -0 "$$(cat "$(RUN_DIR)/supervisor/supervisord.pid" 2>/dev/null)" 2>/dev/null || break; sleep 1; done; \
+	fi
 	devtools/services stop
 
-## reset: stop the services and delete their data and the trained models, so the demo starts afresh
+## reset: stop everything and delete the services' data and the trained models, so the demo starts afresh
 reset: stop
-	rm -rf .run/redis .run/elasticsearch var/models
+	rm -rf "$(RUN_DIR)/redis" "$(RUN_DIR)/elasticsearch" "$(MODEL_DIR)"
 
 ## index: build a new catalog index version and swap the alias to it
 index: services

@@ -20,7 +20,10 @@ from rankers.training_data import QueryGroup, TimeSplit, stack_groups
 logger = logging.getLogger(__name__)
 
 # Fixed seeds with `deterministic` make training repeatable for the same data and thread count.
+# force_col_wise matters too: left to itself, LightGBM times row-wise against column-wise histogram
+# building at start and takes the faster, so a busy machine could train a different model.
 LAMBDARANK_PARAMS: dict[str, Any] = {
+    "force_col_wise": True,
     "objective": "lambdarank",
     "metric": "ndcg",
     "eval_at": [10],
