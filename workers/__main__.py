@@ -54,8 +54,14 @@ def cli(log_level: str | None) -> None:
     help="Move every timestamp forward by the same amount so the last purchase happens now, "
     "so events a storefront sends with today's time continue the history.",
 )
-def import_history(until_text: str | None, limit: int | None, batch_size: int, shift_to_now: bool) -> None:
+@click.option(
+    "--force", is_flag=True, help="Append the purchases even when they were already imported and consumed."
+)
+def import_history(
+    until_text: str | None, limit: int | None, batch_size: int, shift_to_now: bool, force: bool
+) -> None:
     """Append the Online Retail purchases to the event stream as purchase events and schedule their consumption."""
+    from rankers.feature_store import event_marker_key
     from sample_data.online_retail import load_online_retail
     from workers.importer import import_purchases, select_purchases
 
@@ -65,6 +71,17 @@ def import_history(until_text: str | None, limit: int | None, batch_size: int, s
 
     data = load_online_retail(settings=settings)
     purchases = list(select_purchases(data.purchases, until=until, limit=limit))
+
+    # The consumer would skip every event as a duplicate, so appending them again only grows the stream.
+    if purchases and not force:
+        with _redis_errors(settings):
+            applied = redis.exists(event_marker_key(purchases[0].event_id), event_marker_key(purchases[-1].event_id))
+        if applied == 2:
+            click.echo(
+                f"The first and last of these {len(purchases)} purchases were already consumed, so the history is "
+                "imported; nothing appended. Use --force to append anyway, or `make reset` to start afresh."
+            )
+            return
     if shift_to_now and purchases:
         # Every feature depends on time differences only, so a shifted history gives the same features.
         shift_s = time.time() - data.time_range[1]

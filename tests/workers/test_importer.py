@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -107,6 +109,34 @@ def test_cli_import_real_slice(redis_db: redis.Redis, redis_url_for_tests: str, 
     assert redis_db.xlen(env_settings.stream_key) == LIMIT
     assert stored == expected_users
     assert f"Appended {LIMIT} purchase events" in result.output
+
+
+def test_cli_import_skips_consumed_history(
+    redis_db: redis.Redis, redis_url_for_tests: str, env_settings: Settings
+) -> None:
+    first = CliRunner().invoke(cli, ["import-history", "--limit", str(LIMIT)])
+    assert first.exit_code == 0, first.output
+    drain(redis_url_for_tests, env_settings)
+
+    again = CliRunner().invoke(cli, ["import-history", "--limit", str(LIMIT)])
+    forced = CliRunner().invoke(cli, ["import-history", "--limit", str(LIMIT), "--force"])
+
+    assert again.exit_code == 0, again.output
+    assert "nothing appended" in again.output
+    assert forced.exit_code == 0, forced.output
+    assert redis_db.xlen(env_settings.stream_key) == 2 * LIMIT
+
+
+def test_cli_import_shift_to_now_ends_now(redis_db: redis.Redis, env_settings: Settings) -> None:
+    before = time.time()
+    result = CliRunner().invoke(cli, ["import-history", "--limit", str(LIMIT), "--shift-to-now"])
+    assert result.exit_code == 0, result.output
+
+    entries = redis_db.xrange(env_settings.stream_key)
+    timestamps = [json.loads(fields[b"event"])["timestamp"] for _, fields in entries]
+    assert "so the history ends now" in result.output
+    assert min(timestamps) > before - 400 * 86400
+    assert max(timestamps) <= time.time()
 
 
 def test_cli_reports_unreachable_redis(monkeypatch: pytest.MonkeyPatch) -> None:
