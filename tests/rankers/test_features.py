@@ -34,7 +34,7 @@ PRODUCTS: dict[str, tuple[str, float]] = {
     "22086": ("PAPER CHAIN KIT 50'S CHRISTMAS", 2.95),
     "23084": ("RABBIT NIGHT LIGHT", 2.08),
 }
-# Purchases as (user_id, doc_id). Nobody buys 22086 or 23084.
+# Purchases as (user_id, doc_id). No user buys 22086 or 23084.
 PURCHASES = [
     ("u1", "85123A"), ("u1", "21733"), ("u1", "21313"),
     ("u2", "85123A"), ("u2", "21733"), ("u2", "22423"),

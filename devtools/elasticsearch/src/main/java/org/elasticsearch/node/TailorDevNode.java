@@ -240,12 +240,12 @@ public final class TailorDevNode {
             .put("http.port", httpPort)
             .put("transport.port", transportPort)
             .put("discovery.type", "single-node")
-            // A developer's disk may well be above the 85/90/95 % watermarks; without this the node
-            // would refuse to allocate shards or turn indices read-only for reasons unrelated to the code under test.
+            // A developer's disk may well be above the 85/90/95 % watermarks. Without this setting the node
+            // would refuse to allocate shards or make indices read-only, for reasons unrelated to the code under test.
             .put("cluster.routing.allocation.disk.threshold_enabled", false)
             .build();
         // Security, machine learning and the rest of X-Pack are not on the classpath, so there is no
-        // xpack.* setting to turn off; naming one would fail startup as an unknown setting.
+        // xpack.* setting to turn off. Naming one would fail startup as an unknown setting.
         Environment environment = new Environment(settings, configDir);
 
         LogConfigurator.registerErrorListener();
