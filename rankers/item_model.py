@@ -153,22 +153,15 @@ class ItemModel:
             cf_max[with_factor] = np.where(np.isfinite(best), best, math.nan)
 
         if user.text is not None:
-            vectors = self._text_vectors(rows, titles)
-            text = np.asarray(vectors @ user.text).ravel()
+            if known.any():
+                text[known] = np.asarray(self.text[rows[known]] @ user.text).ravel()
+            # Items unknown to the model are vectorized from the title retrieval returned.
+            if not known.all():
+                unknown = np.flatnonzero(~known)
+                vectors = self.vectorizer.transform([titles[i] for i in unknown])
+                text[unknown] = np.asarray(vectors @ user.text).ravel()
 
         return cf, cf_max, text
-
-    def _text_vectors(self, rows: np.ndarray, titles: Sequence[str]) -> sp.csr_matrix:
-        # Items unknown to the model are vectorized from the title retrieval returned.
-        if (rows >= 0).all():
-            return self.text[rows]
-        unknown = [i for i, r in enumerate(rows) if r < 0]
-        extra = self.vectorizer.transform([titles[i] for i in unknown])
-        stacked = sp.vstack([self.text, extra]).tocsr()
-        mapped = rows.copy()
-        mapped[unknown] = self.text.shape[0] + np.arange(len(unknown))
-
-        return stacked[mapped]
 
     def save(self, directory: Path) -> None:
         """Write the model as item_model.npz and item_model.json in `directory`."""
