@@ -9,6 +9,7 @@ from flask import request as flask_request
 from flask.typing import ResponseReturnValue
 
 from search_api.clients import get_es, get_redis
+from search_api.errors import error_response
 from search_api.model_state import ModelHolder
 from search_api.params import ParameterError, parse_search_params
 from search_api.pipeline import RetrievalUnavailable, run_search
@@ -35,14 +36,14 @@ def search() -> ResponseReturnValue:
     try:
         params = parse_search_params(flask_request.args, settings)
     except ParameterError as error:
-        return jsonify({"error": {"code": "invalid_parameter", "field": error.field, "message": error.message}}), 400
+        return error_response(400, "invalid_parameter", error.message, field=error.field)
 
     model = get_model_holder().current()
     try:
         result = run_search(params, get_es(), get_redis(), model, settings)
     except RetrievalUnavailable as error:
         logger.error("search: retrieval unavailable for query %r: %s", params.query, error)
-        return jsonify({"error": {"code": "retrieval_unavailable", "message": str(error)}}), 503
+        return error_response(503, "retrieval_unavailable", str(error))
 
     logger.info(
         "search %s: query=%r user=%s personalized=%s reason=%s total_ms=%.1f",
