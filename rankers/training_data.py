@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -209,11 +208,3 @@ def stack_groups(groups: Sequence[QueryGroup]) -> tuple[np.ndarray, np.ndarray, 
 
     return features, grades, sizes
 
-
-def describe_missing(groups: Sequence[QueryGroup], names: Sequence[str]) -> dict[str, float]:
-    """Return the share of missing (NaN) values per feature, for the model report."""
-    features, _, _ = stack_groups(groups)
-    if features.size == 0:
-        return {name: math.nan for name in names}
-
-    return {name: float(np.isnan(features[:, i]).mean()) for i, name in enumerate(names)}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import socket
@@ -80,14 +81,7 @@ def consume_events(max_events: int | None = None, settings_fields: dict[str, Any
     finally:
         redis.close()
 
-    return {
-        "read": report.read,
-        "applied": report.applied,
-        "duplicates": report.duplicates,
-        "acked": report.acked,
-        "invalid": report.invalid,
-        "left_pending": report.left_pending,
-    }
+    return dataclasses.asdict(report)
 
 
 def _consumer_name() -> str:
