@@ -158,7 +158,7 @@ class ItemModel:
             # Items unknown to the model are vectorized from the title retrieval returned.
             if not known.all():
                 unknown = np.flatnonzero(~known)
-                vectors = self.vectorizer.transform([titles[i] for i in unknown])
+                vectors = self.vectorizer.transform([titles[int(i)] for i in unknown])
                 text[unknown] = np.asarray(vectors @ user.text).ravel()
 
         return cf, cf_max, text

@@ -8,6 +8,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from typing import cast
 from urllib.parse import urlsplit, urlunsplit
 
 import click
@@ -62,7 +63,7 @@ def import_history(
 ) -> None:
     """Append the Online Retail purchases to the event stream as purchase events and schedule their consumption."""
     from rankers.feature_store import event_marker_key
-    from sample_data.online_retail import load_online_retail
+    from sample_data.online_retail import Purchase, load_online_retail
     from workers.importer import import_purchases, select_purchases
 
     settings = get_settings()
@@ -70,7 +71,8 @@ def import_history(
     redis = connect(settings)
 
     data = load_online_retail(settings=settings)
-    purchases = list(select_purchases(data.purchases, until=until, limit=limit))
+    # select_purchases yields the Purchase objects it is given, so they stay dataclasses.
+    purchases = cast(list[Purchase], list(select_purchases(data.purchases, until=until, limit=limit)))
 
     # The consumer would skip every event as a duplicate, so appending them again only grows the stream.
     if purchases and not force:
@@ -82,6 +84,7 @@ def import_history(
                 "imported; nothing appended. Use --force to append anyway, or `make reset` to start afresh."
             )
             return
+
     if shift_to_now and purchases:
         # Every feature depends on time differences only, so a shifted history gives the same features.
         shift_s = time.time() - data.time_range[1]
