@@ -8,7 +8,7 @@ from flask import Blueprint, current_app, jsonify
 from flask import request as flask_request
 from flask.typing import ResponseReturnValue
 
-from search_api.clients import get_es, get_redis
+from search_api.clients import get_es, get_redis, get_settings_of_app
 from search_api.errors import error_response
 from search_api.model_state import ModelHolder
 from search_api.params import ParameterError, parse_search_params
@@ -31,7 +31,7 @@ def get_model_holder() -> ModelHolder:
 @bp.get("/v1/search")
 def search() -> ResponseReturnValue:
     """Search the catalog and rerank the top candidates for the user."""
-    settings = current_app.config["TAILOR_SETTINGS"]
+    settings = get_settings_of_app()
 
     try:
         params = parse_search_params(flask_request.args, settings)
