@@ -7,8 +7,8 @@ They keep running after the session so that the next run starts at once: stop th
 
 Each test gets clean state:
 
-* ``redis_db`` is a client on a spare Redis database (TAILOR_TEST_REDIS_DB, default 15),
-  flushed before and after the test; ``redis_url_for_tests`` is the URL of that database.
+* ``redis_db`` is a client on a spare Redis database (TAILOR_TEST_REDIS_DB, default 15), flushed
+  before and after the test. ``redis_url_for_tests`` is the URL of that database.
 * ``unique_name`` gives names such as ``test-1a2b3c4d``; every Elasticsearch index, alias and index
   template whose name starts with one of them is deleted after the test.
 """
